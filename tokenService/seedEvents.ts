@@ -1,0 +1,69 @@
+import { decodeSeedEvent, type SeedActivatedEvent, type SeedGeneratedEvent } from '../domain/events';
+import type { HsmPort, SeedRepository } from '../domain/ports';
+import { seedHsmLabel } from '../domain/seed';
+import type { SeedVerdictSink } from '../domain/workflowPorts';
+import type { Logger } from '../config/logger';
+import type { ActiveSeeds } from './activeSeeds';
+
+export interface SeedEventMessage {
+  messageId: string;
+  payload: Buffer;
+  redeliveryCount: number;
+}
+
+export interface SeedEventHandlerDeps {
+  hsm: HsmPort;
+  seeds: SeedRepository;
+  verdicts: SeedVerdictSink;
+  activeSeeds: ActiveSeeds;
+  logger: Logger;
+  /** Identifies this token-service instance in the audit log. */
+  instanceId: string;
+  /** Fault injection for crash tests: wait this long after handling, before the ack. */
+  ackDelayMs?: number;
+}
+
+/**
+ * The token service's side of the seed lifecycle. Resolving acknowledges the
+ * Pulsar message; throwing negatively acknowledges it (redelivery, then the
+ * dead-letter topic). Handling is idempotent: a redelivered SeedGenerated finds
+ * its verdict already in the audit log and only repeats the (idempotent) signal.
+ */
+export function createSeedEventHandler(deps: SeedEventHandlerDeps) {
+  const { logger } = deps;
+
+  async function onSeedGenerated(event: SeedGeneratedEvent, msg: SeedEventMessage): Promise<void> {
+    const expectedLabel = seedHsmLabel(event);
+    const key = event.hsmLabel === expectedLabel ? await deps.hsm.findSeed(expectedLabel) : null;
+    const rejection = !key ? 'the seed is not in the HSM under its expected label' : key.kcv !== event.kcv ? 'the KCV in the HSM differs from the announced one' : null;
+
+    const firstTime = await deps.seeds.appendAudit({
+      seedId: event.seedId,
+      keyring: event.keyring,
+      type: rejection ? 'SeedRejected' : 'SeedAccepted',
+      actor: deps.instanceId,
+      detail: { kcv: event.kcv, messageId: msg.messageId, redeliveryCount: msg.redeliveryCount, ...(rejection ? { reason: rejection } : {}) },
+      dedupeKey: `SeedVerdict:${event.seedId}`,
+    });
+    const log = { seedId: event.seedId, keyring: event.keyring, version: event.version, redeliveryCount: msg.redeliveryCount, duplicate: !firstTime };
+    if (rejection) {
+      logger.warn({ ...log, reason: rejection }, 'seed rejected');
+      await deps.verdicts.rejected(event.workflowId, { seedId: event.seedId, reason: rejection });
+    } else {
+      logger.info(log, firstTime ? 'seed accepted' : 'seed already accepted (redelivery)');
+      await deps.verdicts.accepted(event.workflowId, { seedId: event.seedId, kcv: event.kcv, acceptedBy: deps.instanceId });
+    }
+  }
+
+  function onSeedActivated(event: SeedActivatedEvent): void {
+    const switched = deps.activeSeeds.activate({ seedId: event.seedId, keyring: event.keyring, version: event.version });
+    logger.info({ seedId: event.seedId, keyring: event.keyring, version: event.version, switched }, 'seed activation observed');
+  }
+
+  return async function handleSeedEvent(msg: SeedEventMessage): Promise<void> {
+    const event = decodeSeedEvent(msg.payload);
+    if (event.type === 'SeedGenerated') await onSeedGenerated(event, msg);
+    else onSeedActivated(event);
+    if (deps.ackDelayMs) await new Promise((r) => setTimeout(r, deps.ackDelayMs));
+  };
+}
