@@ -28,12 +28,21 @@ mkdir -p "$RUN_DIR" "$LOG_DIR"
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
 
+# proc_live PID -> 0 if PID is a running process. A zombie is not: this machine's init reaps
+# orphans lazily, so `kill -0` alone reports a dead daemon as alive for a while.
+proc_live() {
+  local pid="$1" st
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  st="$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null)" || return 1
+  [[ "$st" != Z && "$st" != X ]]
+}
+
 # pid_alive NAME -> 0 if the pid recorded for NAME is a live process.
 pid_alive() {
   local f="$RUN_DIR/$1.pid"
   [[ -f "$f" ]] || return 1
   local pid; pid="$(cat "$f")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+  [[ -n "$pid" ]] && proc_live "$pid"
 }
 
 # start_bg NAME LOGFILE CMD... : start CMD detached in its own session, record its pid.
@@ -48,12 +57,12 @@ stop_pid() {
   local name="$1" timeout="${2:-20}" f="$RUN_DIR/$1.pid"
   [[ -f "$f" ]] || { log "$name: not started by this stack"; return 0; }
   local pid; pid="$(cat "$f")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if proc_live "$pid"; then
     log "$name: stopping pid $pid"
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     local i=0
-    while kill -0 "$pid" 2>/dev/null && (( i < timeout * 10 )); do sleep 0.1; i=$((i+1)); done
-    if kill -0 "$pid" 2>/dev/null; then
+    while proc_live "$pid" && (( i < timeout * 10 )); do sleep 0.1; i=$((i+1)); done
+    if proc_live "$pid"; then
       log "$name: still alive after ${timeout}s, sending KILL"
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -72,4 +81,29 @@ wait_for() {
     sleep 0.5
   done
   log "$what ready in $((SECONDS - start))s"
+}
+
+# --- additions for the component scripts (temporal.sh, postgres.sh, softhsm.sh, up.sh) ---
+
+# apt_install PKG... : install Debian packages non-interactively. `apt-get update` runs once
+# per process; waits for the dpkg lock (another component may be installing in parallel).
+_STACK_APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install $* by hand"
+  local -a opts=(-y -q -o DPkg::Lock::Timeout=600)
+  if (( _STACK_APT_UPDATED == 0 )); then
+    log "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 update >>"$LOG_DIR/apt.log" 2>&1 \
+      || die "apt-get update failed (see $LOG_DIR/apt.log)"
+    _STACK_APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" install --no-install-recommends "$@" >>"$LOG_DIR/apt.log" 2>&1 \
+    || die "apt-get install $* failed (see $LOG_DIR/apt.log)"
+}
+
+# port_busy PORT [HOST]: 0 if something accepts TCP connections on HOST:PORT (default 127.0.0.1).
+port_busy() {
+  local port="$1" host="${2:-127.0.0.1}"
+  (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
 }

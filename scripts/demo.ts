@@ -1,0 +1,61 @@
+/**
+ * End-to-end demo against the running stack: creates two seed versions of a
+ * keyring over HTTP, waits for each to become active and prints the result and
+ * the Temporal Web UI links. Usage: tsx scripts/demo.ts [keyring]
+ */
+const API = process.env.DEMO_API_URL ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
+const keyring = process.argv[2] ?? `demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '').toLowerCase()}`;
+
+interface SeedView {
+  seedId: string;
+  version: number;
+  state: string;
+  kcv: string | null;
+  workflowId: string;
+  temporalUiUrl: string;
+  statusUrl: string;
+}
+
+async function createSeed(): Promise<SeedView> {
+  const res = await fetch(`${API}/v1/keyrings/${keyring}/seeds`, { method: 'POST', headers: { 'idempotency-key': `demo-${keyring}-${Date.now()}` } });
+  if (res.status !== 202) throw new Error(`POST seeds answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as SeedView;
+}
+
+async function waitForState(seed: SeedView, wanted: string, timeoutMs = 60_000): Promise<SeedView> {
+  const started = Date.now();
+  let last = seed.state;
+  while (Date.now() - started < timeoutMs) {
+    const res = await fetch(`${API}${seed.statusUrl}`);
+    const view = (await res.json()) as SeedView;
+    if (view.state !== last) {
+      process.stdout.write(`    v${view.version}: ${last} → ${view.state}\n`);
+      last = view.state;
+    }
+    if (view.state === wanted) return view;
+    if (view.state === 'destroyed') throw new Error(`seed v${view.version} was destroyed: ${JSON.stringify(view)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`seed v${seed.version} not ${wanted} after ${timeoutMs} ms (last state ${last}); check .cache/logs/`);
+}
+
+async function main(): Promise<void> {
+  console.log(`SaludTech demo: keyring "${keyring}" via ${API}`);
+  for (let i = 1; i <= 2; i++) {
+    const t0 = Date.now();
+    const seed = await createSeed();
+    console.log(`  POST /v1/keyrings/${keyring}/seeds → 202 seed v${seed.version} (${seed.seedId}), workflow ${seed.workflowId}`);
+    const active = await waitForState(seed, 'active');
+    console.log(`  v${active.version} active in ${Date.now() - t0} ms, KCV ${active.kcv}`);
+  }
+  const list = (await (await fetch(`${API}/v1/keyrings/${keyring}/seeds`)).json()) as { activeVersion: number; seeds: SeedView[] };
+  console.log(`\n  GET /v1/keyrings/${keyring}/seeds:`);
+  for (const s of list.seeds) console.log(`    v${s.version}  ${s.state.padEnd(12)} kcv=${s.kcv}  ${s.temporalUiUrl}`);
+  console.log(`\n  Temporal Web UI: ${list.seeds[0]?.temporalUiUrl.replace(/\/workflows\/.*/, '/workflows')}`);
+  console.log(`  Stop everything with: npm run stack:down`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`demo failed: ${(err as Error).message}`);
+  process.exit(1);
+});
