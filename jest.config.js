@@ -7,6 +7,7 @@ module.exports = {
     // Type checking is `npm run typecheck`; tests only transpile, which keeps them fast.
     '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
   },
+  setupFiles: ['<rootDir>/test/support/env.ts'],
   testTimeout: 120_000,
   // Integration tests share one local stack and spawn workers: run files one at a time.
   maxWorkers: 1,

@@ -1,0 +1,4 @@
+// Tests publish on their own topic, so a demo left running (npm run demo) cannot
+// consume their messages, and their messages never reach the demo's token service.
+process.env.PULSAR_SEED_TOPIC ??= 'seed-events-test';
+process.env.LOG_LEVEL ??= 'info';
