@@ -12,7 +12,7 @@ export default defineConfig({
   schema: path.join('prisma', 'schema.prisma'),
   migrations: { path: path.join('prisma', 'migrations') },
   datasource: {
-    url: process.env.DATABASE_URL ?? 'postgresql://saludtech:saludtech-local@127.0.0.1:55432/saludtech',
+    url: process.env.DATABASE_URL ?? 'postgresql://saludtech:saludtech-local@127.0.0.1:15432/saludtech',
     ...(shadowDatabaseUrl ? { shadowDatabaseUrl } : {}),
   },
 });

@@ -33,7 +33,7 @@ const schema = z.object({
   TEMPORAL_UI_URL: z.string().default('http://127.0.0.1:8233'),
   HSM_TASK_QUEUE: z.string().default('hsm-service'),
 
-  DATABASE_URL: z.string().default('postgresql://saludtech:saludtech-local@127.0.0.1:55432/saludtech'),
+  DATABASE_URL: z.string().default('postgresql://saludtech:saludtech-local@127.0.0.1:15432/saludtech'),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
 
   PULSAR_WEB_URL: z.string().url().default('http://127.0.0.1:8080'),

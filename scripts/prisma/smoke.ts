@@ -7,7 +7,7 @@ import { PrismaClient } from '../../generated/prisma/client';
 
 async function main(): Promise<void> {
   const connectionString =
-    process.env.DATABASE_URL ?? 'postgresql://saludtech:saludtech-local@127.0.0.1:55432/saludtech';
+    process.env.DATABASE_URL ?? 'postgresql://saludtech:saludtech-local@127.0.0.1:15432/saludtech';
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString }) });
   const name = `smoke-${randomUUID()}`;
   try {

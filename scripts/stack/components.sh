@@ -4,7 +4,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 STACK_DIR="$PROJECT_ROOT/scripts/stack"
 
 # Start order; stop order is the reverse. Postgres comes before Temporal on purpose: the Temporal dev
-# server binds some internal services to random ephemeral ports, which could otherwise take 55432/55433.
+# server binds some internal services to random ephemeral ports (32768-60999); our ports stay below that range.
 STACK_ORDER=(softhsm postgres temporal pulsar)
 STACK_AVAILABLE=()
 
