@@ -5,8 +5,9 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     // Type checking is `npm run typecheck`; tests only transpile, which keeps them fast.
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+    '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
+  globalSetup: '<rootDir>/test/support/globalSetup.ts',
   setupFiles: ['<rootDir>/test/support/env.ts'],
   testTimeout: 120_000,
   // Integration tests share one local stack and spawn workers: run files one at a time.

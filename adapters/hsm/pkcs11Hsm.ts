@@ -31,12 +31,7 @@ export class Pkcs11Hsm implements HsmPort {
   private session: graphene.Session | null = null;
 
   constructor(private readonly config: Pkcs11Config) {
-    try {
-      this.module = graphene.Module.load(config.modulePath, 'hsm');
-      this.module.initialize({ flags: CKF_OS_LOCKING_OK });
-    } catch (err) {
-      throw new HsmConfigurationError(`Cannot load the PKCS#11 library at ${config.modulePath}: ${(err as Error).message}. Check PKCS11_MODULE.`);
-    }
+    this.module = acquireModule(config.modulePath);
   }
 
   async generateSeed(label: string): Promise<HsmKeyInfo> {
@@ -82,10 +77,14 @@ export class Pkcs11Hsm implements HsmPort {
   }
 
   async close(): Promise<void> {
-    try {
-      this.session?.logout();
-    } catch {
-      // already logged out or session gone
+    const last = releaseModule(this.config.modulePath);
+    // Login state belongs to the whole process: only the last user logs out.
+    if (last) {
+      try {
+        this.session?.logout();
+      } catch {
+        // already logged out or session gone
+      }
     }
     try {
       this.session?.close();
@@ -93,7 +92,7 @@ export class Pkcs11Hsm implements HsmPort {
       // session already closed
     }
     this.session = null;
-    this.module.finalize();
+    if (last) this.module.finalize();
   }
 
   private findKey(session: graphene.Session, label: string): graphene.SecretKey | null {
@@ -135,6 +134,38 @@ export class Pkcs11Hsm implements HsmPort {
     this.session = session;
     return session;
   }
+}
+
+/**
+ * A PKCS#11 library is initialised once per process (C_Initialize/C_Finalize
+ * are global), so instances in one process share it and the last one finalises.
+ */
+const modules = new Map<string, { module: graphene.Module; users: number }>();
+
+function acquireModule(modulePath: string): graphene.Module {
+  const shared = modules.get(modulePath);
+  if (shared) {
+    shared.users++;
+    return shared.module;
+  }
+  try {
+    const module = graphene.Module.load(modulePath, 'hsm');
+    module.initialize({ flags: CKF_OS_LOCKING_OK });
+    modules.set(modulePath, { module, users: 1 });
+    return module;
+  } catch (err) {
+    throw new HsmConfigurationError(`Cannot load the PKCS#11 library at ${modulePath}: ${(err as Error).message}. Check PKCS11_MODULE.`);
+  }
+}
+
+/** Returns true when the caller was the module's last user. */
+function releaseModule(modulePath: string): boolean {
+  const shared = modules.get(modulePath);
+  if (!shared) return false;
+  shared.users--;
+  if (shared.users > 0) return false;
+  modules.delete(modulePath);
+  return true;
 }
 
 function describe(key: graphene.SecretKey, label: string): HsmKeyInfo {

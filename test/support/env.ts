@@ -1,4 +1,6 @@
 // Tests publish on their own topic, so a demo left running (npm run demo) cannot
 // consume their messages, and their messages never reach the demo's token service.
 process.env.PULSAR_SEED_TOPIC ??= 'seed-events-test';
+// Likewise their workflows run on their own task queue, served only by the workers the tests start.
+process.env.HSM_TASK_QUEUE ??= 'hsm-service-test';
 process.env.LOG_LEVEL ??= 'info';
