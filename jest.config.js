@@ -6,7 +6,10 @@ module.exports = {
   transform: {
     // Type checking is `npm run typecheck`; tests only transpile, which keeps them fast.
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
+    // fastify's inject() loads `cookie`, which is ESM-only: transpile it for jest's CommonJS runtime.
+    '^.+/node_modules/cookie/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true, module: 'commonjs' } }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
   globalSetup: '<rootDir>/test/support/globalSetup.ts',
   setupFiles: ['<rootDir>/test/support/env.ts'],
   testTimeout: 120_000,

@@ -45,7 +45,7 @@ export function createSeedActivities(deps: SeedActivityDeps) {
     },
 
     async publishSeedGenerated(ref: SeedRef, generated: GeneratedSeed, workflowId: string): Promise<string> {
-      const { messageId } = await events.publish({
+      const { messageId } = await asTemporalFailure(() => events.publish({
         type: 'SeedGenerated',
         eventId: seedEventId('SeedGenerated', ref.seedId),
         ...ref,
@@ -53,7 +53,7 @@ export function createSeedActivities(deps: SeedActivityDeps) {
         hsmLabel: generated.hsmLabel,
         workflowId,
         occurredAt: now().toISOString(),
-      });
+      }));
       logger.info({ seedId: ref.seedId, messageId }, 'SeedGenerated published');
       return messageId;
     },
@@ -67,14 +67,14 @@ export function createSeedActivities(deps: SeedActivityDeps) {
     },
 
     async publishSeedActivated(ref: SeedRef, kcv: string, deactivated: SeedRef[]): Promise<string> {
-      const { messageId } = await events.publish({
+      const { messageId } = await asTemporalFailure(() => events.publish({
         type: 'SeedActivated',
         eventId: seedEventId('SeedActivated', ref.seedId),
         ...ref,
         kcv,
         deactivated: deactivated.map((d) => ({ seedId: d.seedId, version: d.version })),
         occurredAt: now().toISOString(),
-      });
+      }));
       return messageId;
     },
 
@@ -98,7 +98,8 @@ async function asTemporalFailure<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof DomainError || (err instanceof Error && NON_RETRYABLE_ERROR_TYPES.includes(err.name))) {
+    // ZodError: an event that breaks its own schema will not get better by retrying.
+    if (err instanceof DomainError || (err instanceof Error && (NON_RETRYABLE_ERROR_TYPES.includes(err.name) || err.name === 'ZodError'))) {
       const code = err instanceof DomainError ? err.code : err.name;
       throw ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true, details: [{ code }] });
     }

@@ -41,7 +41,15 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
   });
 }
 
-function isUnavailable(err: Error): boolean {
-  const text = `${err.name} ${err.message}`;
-  return /ServiceError|Unavailable|ECONNREFUSED|ETIMEDOUT|Connection terminated|connect/i.test(text);
+// Errors that mean "a backing service is down", not "this request is wrong".
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'P1001', 'P1002', 'P1017', 'P2024', '57P01', '25006']);
+
+function isUnavailable(err: Error & { code?: unknown; cause?: unknown }): boolean {
+  if (typeof err.code === 'string' && UNAVAILABLE_CODES.has(err.code)) return true;
+  // Temporal client: gRPC UNAVAILABLE / DEADLINE_EXCEEDED surface as ServiceError.
+  if (err.name === 'ServiceError' || err.name === 'ConnectionError') return true;
+  // Prisma driver adapter wraps the pg error; its message carries the reason.
+  if (err.name === 'DriverAdapterError' || err.name === 'PrismaClientInitializationError') return true;
+  const cause = err.cause as (Error & { code?: unknown }) | undefined;
+  return cause instanceof Error ? isUnavailable(cause) : false;
 }

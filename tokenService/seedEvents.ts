@@ -35,16 +35,19 @@ export function createSeedEventHandler(deps: SeedEventHandlerDeps) {
   async function onSeedGenerated(event: SeedGeneratedEvent, msg: SeedEventMessage): Promise<void> {
     const expectedLabel = seedHsmLabel(event);
     const key = event.hsmLabel === expectedLabel ? await deps.hsm.findSeed(expectedLabel) : null;
-    const rejection = !key ? 'the seed is not in the HSM under its expected label' : key.kcv !== event.kcv ? 'the KCV in the HSM differs from the announced one' : null;
+    const checked = !key ? 'the seed is not in the HSM under its expected label' : key.kcv !== event.kcv ? 'the KCV in the HSM differs from the announced one' : null;
 
     const firstTime = await deps.seeds.appendAudit({
       seedId: event.seedId,
       keyring: event.keyring,
-      type: rejection ? 'SeedRejected' : 'SeedAccepted',
+      type: checked ? 'SeedRejected' : 'SeedAccepted',
       actor: deps.instanceId,
-      detail: { kcv: event.kcv, messageId: msg.messageId, redeliveryCount: msg.redeliveryCount, ...(rejection ? { reason: rejection } : {}) },
+      detail: { kcv: event.kcv, messageId: msg.messageId, redeliveryCount: msg.redeliveryCount, ...(checked ? { reason: checked } : {}) },
       dedupeKey: `SeedVerdict:${event.seedId}`,
     });
+    // On a redelivery the recorded verdict stands, even if the HSM has changed since
+    // (e.g. a compensation destroyed the key): the workflow must hear one story.
+    const rejection = firstTime ? checked : await recordedRejection(event.seedId);
     const log = { seedId: event.seedId, keyring: event.keyring, version: event.version, redeliveryCount: msg.redeliveryCount, duplicate: !firstTime };
     if (rejection) {
       logger.warn({ ...log, reason: rejection }, 'seed rejected');
@@ -53,6 +56,12 @@ export function createSeedEventHandler(deps: SeedEventHandlerDeps) {
       logger.info(log, firstTime ? 'seed accepted' : 'seed already accepted (redelivery)');
       await deps.verdicts.accepted(event.workflowId, { seedId: event.seedId, kcv: event.kcv, acceptedBy: deps.instanceId });
     }
+  }
+
+  async function recordedRejection(seedId: string): Promise<string | null> {
+    const verdict = (await deps.seeds.listAudit(seedId)).find((e) => e.type === 'SeedAccepted' || e.type === 'SeedRejected');
+    if (!verdict || verdict.type === 'SeedAccepted') return null;
+    return typeof verdict.detail.reason === 'string' ? verdict.detail.reason : 'rejected earlier';
   }
 
   function onSeedActivated(event: SeedActivatedEvent): void {

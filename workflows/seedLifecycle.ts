@@ -64,7 +64,7 @@ export async function seedLifecycle(input: SeedLifecycleInput): Promise<SeedLife
 
   const setState = (next: SeedStatus): void => {
     state = next;
-    upsertSearchAttributes({ [SeedStateAttribute.name]: [next] });
+    upsertSearchAttributes([{ key: SeedStateAttribute, value: next }]);
   };
   setHandler(seedStatusQuery, () => ({ state, kcv }));
   setHandler(seedAcceptedSignal, (a) => {
@@ -73,11 +73,22 @@ export async function seedLifecycle(input: SeedLifecycleInput): Promise<SeedLife
   setHandler(seedRejectedSignal, (r) => {
     if (r.seedId === ref.seedId && verdict === undefined) verdict = { accepted: false, reason: r.reason };
   });
-  upsertSearchAttributes({ [KeyringAttribute.name]: [ref.keyring], [SeedStateAttribute.name]: [state] });
+  upsertSearchAttributes([
+    { key: KeyringAttribute, value: ref.keyring },
+    { key: SeedStateAttribute, value: state },
+  ]);
 
-  let deactivated: SeedRef[];
+  const compensate = async (err: unknown): Promise<never> => {
+    const reason = err instanceof Error ? err.message : String(err);
+    // Compensation must run even if the workflow is being cancelled.
+    await CancellationScope.nonCancellable(() => acts.destroyUnusedSeed(ref, reason));
+    setState('destroyed');
+    throw err;
+  };
+
+  let generated: { hsmLabel: string; kcv: string };
   try {
-    const generated = await acts.generateSeedInHsm(ref);
+    generated = await acts.generateSeedInHsm(ref);
     kcv = generated.kcv;
     await acts.recordSeedPreActive(ref, generated);
     setState('pre_active');
@@ -89,18 +100,23 @@ export async function seedLifecycle(input: SeedLifecycleInput): Promise<SeedLife
     }
     if (!verdict.accepted) throw ApplicationFailure.nonRetryable(verdict.reason, 'SeedRejectedError');
     if (verdict.kcv !== generated.kcv) throw ApplicationFailure.nonRetryable('The token service confirmed a different KCV', 'SeedRejectedError');
-
-    deactivated = await acts.activateSeed(ref);
-    setState('active');
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    // Compensation must run even if the workflow is being cancelled.
-    await CancellationScope.nonCancellable(() => acts.destroyUnusedSeed(ref, reason));
-    setState('destroyed');
-    throw err;
+    return compensate(err);
   }
 
-  // Once active, the seed is never compensated: publishing retries until the broker takes it.
-  await acts.publishSeedActivated(ref, kcv, deactivated);
-  return { ...ref, state: 'active', kcv, deactivatedVersions: deactivated.map((d) => d.version) };
+  // Accepted: from here a cancellation must not race activation against compensation,
+  // nor leave an active seed unannounced.
+  const seedKcv = generated.kcv;
+  return CancellationScope.nonCancellable(async () => {
+    let deactivated: SeedRef[];
+    try {
+      deactivated = await acts.activateSeed(ref);
+    } catch (err) {
+      return compensate(err); // e.g. a newer version won the race (seed_superseded)
+    }
+    setState('active');
+    // Once active, the seed is never compensated: publishing retries until the broker takes it.
+    await acts.publishSeedActivated(ref, seedKcv, deactivated);
+    return { ...ref, state: 'active' as const, kcv: seedKcv, deactivatedVersions: deactivated.map((d) => d.version) };
+  });
 }

@@ -109,6 +109,8 @@ export class PrismaSeedRepository implements SeedRepository {
 
   async markDestroyed(ref: SeedRef, reason: string): Promise<Seed | null> {
     return this.db.$transaction(async (tx) => {
+      // Same lock as activate(): a late compensation and an activation never interleave.
+      await tx.$queryRaw`SELECT name FROM keyrings WHERE name = ${ref.keyring} FOR UPDATE`;
       const seed = await tx.seed.findUnique({ where: { id: ref.seedId } });
       await this.audit(tx, { ...auditRef(ref), type: 'SeedDestroyed', actor: this.actor, detail: { reason }, dedupeKey: `SeedDestroyed:${ref.seedId}` });
       if (!seed) return null; // the key was never recorded; the audit entry says what happened

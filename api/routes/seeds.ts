@@ -80,8 +80,8 @@ function historyEntry(e: SeedAuditRecord) {
 
 /** The creation request takes no options yet: an absent body or {} only, so typos are not silently ignored. */
 function assertEmptyObject(body: unknown): void {
-  if (body === undefined || body === null) return;
-  if (typeof body !== 'object' || Array.isArray(body)) throw new InvalidInputError('invalid_body', 'The body must be a JSON object.');
+  if (body === undefined) return;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidInputError('invalid_body', 'The body must be a JSON object.');
   const unknown = Object.keys(body);
   if (unknown.length > 0) throw new InvalidInputError('unknown_fields', `Unknown field(s): ${unknown.slice(0, 10).join(', ')}. This request takes no fields.`);
 }

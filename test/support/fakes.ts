@@ -156,23 +156,6 @@ export class InMemorySeedRepository implements SeedRepository {
     return this.reservations.size;
   }
 
-  /** Test setup: put a seed straight into a state (e.g. an already active v1). */
-  seedInState(ref: SeedRef, state: SeedState, hsmLabel: string, kcv: string): Seed {
-    const seed: Seed = {
-      ...pickRef(ref),
-      state,
-      hsmLabel,
-      kcv,
-      stateReason: null,
-      createdAt: this.now(),
-      activatedAt: state === SeedState.Active ? this.now() : null,
-      deactivatedAt: null,
-      destroyedAt: null,
-    };
-    this.seeds.set(ref.seedId, seed);
-    return { ...seed };
-  }
-
   private write(entry: SeedAuditEntry): boolean {
     if (this.audit.some((e) => e.dedupeKey === entry.dedupeKey)) return false;
     this.audit.push({
