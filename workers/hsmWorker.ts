@@ -51,7 +51,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // eslint-disable-next-line no-console
   console.error(`hsm worker failed to start: ${(err as Error).message}`);
   process.exit(1);
 });
