@@ -15,6 +15,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     bodyLimit: deps.bodyLimit ?? 16 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   });
+  // JSON only: anything else is a 415, not a string body that fails validation later.
+  app.removeContentTypeParser('text/plain');
   installErrorHandling(app, deps.logger);
   app.get('/healthz', async () => ({ status: 'ok' }));
   registerSeedRoutes(app, deps);

@@ -134,13 +134,14 @@ describe('POST /v1/keyrings/:keyring/seeds', () => {
       ['a number', '42'],
       ['a string', '"hello"'],
       ['a boolean', 'true'],
+      ['null', 'null'],
     ])('a JSON body that is %s, not an object', async (_what, payload) => {
       expectError(await createSeed('patients', { 'content-type': 'application/json' }, payload), 400, 'invalid_body');
       expectNothingReservedOrStarted();
     });
 
-    it('a plain-text body', async () => {
-      expectError(await createSeed('patients', { 'content-type': 'text/plain' }, 'make me a seed'), 400, 'invalid_body');
+    it('a plain-text body (415: JSON only)', async () => {
+      expectError(await createSeed('patients', { 'content-type': 'text/plain' }, 'make me a seed'), 415, 'unsupported_media_type');
       expectNothingReservedOrStarted();
     });
 
