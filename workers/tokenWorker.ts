@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { PrismaSeedRepository } from '../adapters/db/prismaSeedRepository';
 import { createPrismaClient } from '../adapters/db/prismaClient';
 import { Pkcs11Hsm } from '../adapters/hsm/pkcs11Hsm';
-import { PulsarConsumer } from '../adapters/pulsar';
+import { PulsarAdmin, PulsarConsumer } from '../adapters/pulsar';
 import { connectTemporalClient } from '../adapters/temporal/connection';
 import { TemporalSeedVerdictSink } from '../adapters/temporal/seedWorkflows';
 import { exportHsmEnvironment, loadConfig } from '../config/env';
@@ -37,6 +37,8 @@ async function main(): Promise<void> {
     instanceId: `token-service@${hostname()}:${process.pid}`,
     ackDelayMs: config.TOKEN_SERVICE_ACK_DELAY_MS,
   });
+  // A subscription created now must still see seeds announced while no token service ran.
+  await new PulsarAdmin(pulsarConfig(config)).ensureSubscription(config.PULSAR_SEED_TOPIC, config.PULSAR_TOKEN_SERVICE_SUBSCRIPTION, 'earliest');
   const consumer = new PulsarConsumer({
     ...pulsarConfig(config),
     topic: config.PULSAR_SEED_TOPIC,

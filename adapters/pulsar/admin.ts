@@ -52,8 +52,13 @@ export class PulsarAdmin {
   }
 
   /** Creates a durable subscription, so messages published before any consumer connects are kept. */
-  async ensureSubscription(topic: string, subscription: string): Promise<void> {
-    await this.request('PUT', `/admin/v2/${topicPath(this.config, topic)}/subscription/${encodeURIComponent(subscription)}`, undefined, [409]);
+  /**
+   * Creates a durable subscription if absent. `earliest` makes a new subscription see messages
+   * published before it existed (within retention); an existing one keeps its position.
+   */
+  async ensureSubscription(topic: string, subscription: string, from: 'earliest' | 'latest' = 'latest'): Promise<void> {
+    const position = from === 'earliest' ? { ledgerId: -1, entryId: -1, partitionIndex: -1 } : undefined;
+    await this.request('PUT', `/admin/v2/${topicPath(this.config, topic)}/subscription/${encodeURIComponent(subscription)}`, position, [409]);
   }
 
   /** Unloads the topic: the broker closes every producer/consumer session on it (they reconnect). */
