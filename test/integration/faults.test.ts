@@ -48,7 +48,7 @@ describe('fault tolerance of the seed lifecycle', () => {
     } finally {
       await tokenWorker?.stop();
     }
-  });
+  }, 300_000);
 
   it('handles a redelivered SeedGenerated exactly once after the token service is SIGKILLed mid-processing', async () => {
     const keyring = uniqueKeyring('tkill');
@@ -80,5 +80,5 @@ describe('fault tolerance of the seed lifecycle', () => {
       await victim.stop();
       await successor?.stop();
     }
-  });
+  }, 300_000);
 });
