@@ -58,18 +58,24 @@ describe('no seed material leaves the HSM', () => {
   it('finds only ids, versions and KCVs in every seed workflow history', async () => {
     const client = await connectTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
     const findings: Finding[] = [];
+    const scanned: unknown[] = [];
     let histories = 0;
     try {
       for await (const wf of client.workflow.list({ query: `WorkflowType = 'seedLifecycle'` })) {
         const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
         const payloads = collectPayloads(history.events);
         scanValue(`temporal:${wf.workflowId}`, payloads, '$', findings);
+        scanned.push(...payloads);
         histories++;
       }
     } finally {
       await client.connection.close();
     }
     expect(histories).toBeGreaterThanOrEqual(2);
+    // The scan must have seen real payloads (this run's inputs and KCVs), or it proves nothing.
+    const seen = JSON.stringify(scanned);
+    expect(seen).toContain(`"keyring":"${keyring}"`);
+    expect(seen).toMatch(/"kcv":"[0-9a-f]{6}"/);
     expect(findings).toEqual([]);
   });
 
