@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { Pkcs11Hsm, HsmConfigurationError } from '../../adapters/hsm/pkcs11Hsm';
+import { Pkcs11Hsm } from '../../adapters/hsm/pkcs11Hsm';
 import { exportHsmEnvironment, loadConfig } from '../../config/env';
 import { ROOT } from '../support/services';
 
