@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import * as graphene from 'graphene-pk11';
 import { DERIVATION_IV, KEY_PURPOSES, KeyPurpose, WORKING_KEY_BYTES, derivationData, workingKeyKind } from '../../domain/keyHierarchy';
 import { SealedValueRejectedError, SeedNotInHsmError, WorkingKeysZeroizedError, type KeyDerivationPort, type TokenCrypto, type WorkingKeys } from '../../domain/keyPorts';
-import { HsmConfigurationError, Pkcs11Hsm, type Pkcs11Config } from './pkcs11Hsm';
+import { Pkcs11Session, pkcs11Code, type Pkcs11Config } from './pkcs11Session';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const SESSION_ERRORS = ['CKR_SESSION_HANDLE_INVALID', 'CKR_SESSION_CLOSED', 'CKR_USER_NOT_LOGGED_IN', 'CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT'];
 
 /** What the HSM itself reports about a working key (CKA_* attributes), for audits and tests. */
 export interface WorkingKeyAttributes {
@@ -27,22 +26,15 @@ type KeyHandles = Record<KeyPurpose, graphene.SecretKey>;
  * pkcs11js cannot marshal its CK_KEY_DERIVATION_STRING_DATA parameter
  * (SoftHSM answers CKR_MECHANISM_PARAM_INVALID).
  *
- * The PKCS#11 library is initialised once per process by the registry in
- * pkcs11Hsm.ts; this adapter holds a lease on it (a Pkcs11Hsm that never opens
- * a session) so C_Finalize waits for us, and reaches the already-initialised
- * library through its own handle. It opens a read-only session: it only ever
- * creates session objects, which vanish with the session.
+ * It uses its own read-only session on the shared PKCS#11 library
+ * (pkcs11Session.ts): it only ever creates session objects, which vanish with
+ * the session.
  */
 export class Pkcs11KeyDerivation implements KeyDerivationPort {
-  private readonly lease: Pkcs11Hsm;
-  private readonly module: graphene.Module;
-  private session: graphene.Session | null = null;
-  /** Bumped whenever the session is replaced: session objects of an older epoch are gone. */
-  private epoch = 0;
+  private readonly session: Pkcs11Session;
 
-  constructor(private readonly config: Pkcs11Config) {
-    this.lease = new Pkcs11Hsm(config);
-    this.module = graphene.Module.load(config.modulePath, 'key-derivation');
+  constructor(config: Pkcs11Config) {
+    this.session = new Pkcs11Session(config, false);
   }
 
   async deriveInHsm(seedLabel: string): Promise<Pkcs11TokenCrypto> {
@@ -69,44 +61,22 @@ export class Pkcs11KeyDerivation implements KeyDerivationPort {
   }
 
   async close(): Promise<void> {
-    this.dropSession();
-    await this.lease.close();
-    try {
-      this.module.close();
-    } catch {
-      // library already unloaded
-    }
+    this.session.close();
   }
 
   /** @internal Derives a seed's in-HSM working keys in the current session. */
   deriveSessionKeys(seedLabel: string): { handles: KeyHandles; epoch: number } {
-    return this.withSession((session) => ({ handles: deriveAll(session, this.findSeed(session, seedLabel), seedLabel, true), epoch: this.epoch }));
+    return this.withSession((session) => ({ handles: deriveAll(session, this.findSeed(session, seedLabel), seedLabel, true), epoch: this.session.epoch }));
   }
 
   /** @internal */
   currentEpoch(): number {
-    return this.epoch;
+    return this.session.epoch;
   }
 
   /** @internal Runs fn on the session; after a session loss, logs in again and retries once. */
   withSession<T>(fn: (session: graphene.Session) => T): T {
-    try {
-      return fn(this.openSession());
-    } catch (err) {
-      if (!isSessionError(err)) throw err;
-      this.dropSession();
-      return fn(this.openSession());
-    }
-  }
-
-  /** Closing a session destroys every session object (working key) made in it. */
-  private dropSession(): void {
-    try {
-      this.session?.close();
-    } catch {
-      // the token already dropped it
-    }
-    this.session = null;
+    return this.session.run(fn);
   }
 
   private findSeed(session: graphene.Session, seedLabel: string): graphene.SecretKey {
@@ -114,27 +84,6 @@ export class Pkcs11KeyDerivation implements KeyDerivationPort {
     if (found.length === 0) throw new SeedNotInHsmError();
     if (found.length > 1) throw new Error(`HSM holds ${found.length} keys labelled ${seedLabel}; expected one`);
     return found.items(0).toType<graphene.SecretKey>();
-  }
-
-  private openSession(): graphene.Session {
-    if (this.session) return this.session;
-    const slots = this.module.getSlots(true);
-    let slot: graphene.Slot | undefined;
-    for (let i = 0; i < slots.length; i++) if (slots.items(i).getToken().label.trim() === this.config.tokenLabel) slot = slots.items(i);
-    if (!slot) throw new HsmConfigurationError(`No PKCS#11 token labelled "${this.config.tokenLabel}". Run npm run stack:up or check HSM_TOKEN_LABEL.`);
-    const session = slot.open(graphene.SessionFlag.SERIAL_SESSION);
-    try {
-      session.login(this.config.pin, graphene.UserType.USER);
-    } catch (err) {
-      // Login state is per process: the Pkcs11Hsm of this process may have logged in already.
-      if (pkcs11Code(err) !== 'CKR_USER_ALREADY_LOGGED_IN') {
-        session.close();
-        throw new HsmConfigurationError(`Login to HSM token "${this.config.tokenLabel}" failed (${pkcs11Code(err)}). Check HSM_PIN.`);
-      }
-    }
-    this.session = session;
-    this.epoch++;
-    return session;
   }
 }
 
@@ -273,11 +222,4 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function pkcs11Code(err: unknown): string {
-  const match = /CKR_[A-Z_]+/.exec(String((err as Error)?.message ?? err));
-  return match ? match[0] : 'unknown error';
-}
 
-function isSessionError(err: unknown): boolean {
-  return SESSION_ERRORS.includes(pkcs11Code(err));
-}
