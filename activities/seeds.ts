@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { DomainError, NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
 import { seedEventId } from '../domain/events';
+import { asTemporalFailure } from './failures';
 import type { HsmPort, SeedEventPublisher, SeedRepository } from '../domain/ports';
 import { seedHsmLabel, type SeedRef } from '../domain/seed';
 import type { Logger } from '../config/logger';
@@ -92,17 +92,3 @@ export function createSeedActivities(deps: SeedActivityDeps) {
 }
 
 export type SeedActivities = ReturnType<typeof createSeedActivities>;
-
-/** Domain errors that retrying cannot fix become non-retryable failures of their own type. */
-async function asTemporalFailure<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    // ZodError: an event that breaks its own schema will not get better by retrying.
-    if (err instanceof DomainError || (err instanceof Error && (NON_RETRYABLE_ERROR_TYPES.includes(err.name) || err.name === 'ZodError'))) {
-      const code = err instanceof DomainError ? err.code : err.name;
-      throw ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true, details: [{ code }] });
-    }
-    throw err;
-  }
-}

@@ -1,9 +1,16 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../config/logger';
+import type { AuthService } from './auth';
 import { installErrorHandling } from './errors';
+import { registerDocsRoutes } from './openapi';
+import { registerApiKeyRoutes, type ApiKeyRouteDeps } from './routes/apiKeys';
+import { registerJobRoutes, type JobRouteDeps } from './routes/jobs'; // dataset jobs (issue 3 §3)
 import { registerSeedRoutes, type SeedRouteDeps } from './routes/seeds';
+import { registerTokenRoutes, type TokenRouteDeps } from './routes/tokens'; // token service (issue 3)
 
-export interface ApiDeps extends SeedRouteDeps {
+/** Route modules take `auth: Auth` (or the fuller AuthService) and call `deps.auth.requireScope(…)`. */
+export interface ApiDeps extends SeedRouteDeps, ApiKeyRouteDeps, TokenRouteDeps, JobRouteDeps {
+  auth: AuthService;
   logger: Logger;
   /** Largest accepted JSON body, in bytes. */
   bodyLimit?: number;
@@ -18,7 +25,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   // JSON only: anything else is a 415, not a string body that fails validation later.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app, deps.logger);
+  // Public: /healthz and /docs. Every other route authenticates in its own onRequest hook.
   app.get('/healthz', async () => ({ status: 'ok' }));
+  registerDocsRoutes(app);
   registerSeedRoutes(app, deps);
+  registerApiKeyRoutes(app, deps);
+  registerTokenRoutes(app, deps);
+  registerJobRoutes(app, deps);
   return app;
 }

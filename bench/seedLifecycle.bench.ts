@@ -38,12 +38,13 @@ async function rawHsmKeygen(n: number): Promise<number[]> {
 }
 
 async function lifecycle(apiUrl: string, keyring: string): Promise<number> {
+  const headers = { authorization: `Bearer ${loadConfig().ADMIN_API_KEY}` };
   const t0 = performance.now();
-  const res = await fetch(`${apiUrl}/v1/keyrings/${keyring}/seeds`, { method: 'POST' });
+  const res = await fetch(`${apiUrl}/v1/keyrings/${keyring}/seeds`, { method: 'POST', headers });
   if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${await res.text()}`);
   const { statusUrl } = (await res.json()) as { statusUrl: string };
   for (;;) {
-    const view = (await (await fetch(`${apiUrl}${statusUrl}`)).json()) as { state: string };
+    const view = (await (await fetch(`${apiUrl}${statusUrl}`, { headers })).json()) as { state: string };
     if (view.state === 'active') return performance.now() - t0;
     if (view.state === 'destroyed') throw new Error(`seed destroyed: ${JSON.stringify(view)}`);
     await new Promise((r) => setTimeout(r, 10));

@@ -24,17 +24,16 @@ function row(i: number) {
   };
 }
 
-async function main(): Promise<void> {
-  const client = new Client({ connectionString: loadConfig().DATABASE_URL });
+/** Rows per second of batched inserts into a TEMP copy of `tokens` (same indexes). */
+export async function measureVaultInsert(connectionString: string, rowCount: number): Promise<number> {
+  const client = new Client({ connectionString });
   await client.connect();
   try {
     await client.query('CREATE TEMP TABLE bench_tokens (LIKE tokens INCLUDING DEFAULTS INCLUDING INDEXES)');
     const seedId = '00000000-0000-4000-8000-000000000000';
-    const rows = Array.from({ length: ROWS }, (_, i) => row(i));
-
-    // Batched insert through unnest(): one statement per BATCH rows, like the tokenizer's batches.
+    const rows = Array.from({ length: rowCount }, (_, i) => row(i));
     const t0 = performance.now();
-    for (let i = 0; i < ROWS; i += BATCH) {
+    for (let i = 0; i < rowCount; i += BATCH) {
       const b = rows.slice(i, i + BATCH);
       await client.query(
         `INSERT INTO bench_tokens (token, keyring, seed_id, version, field, fingerprint, sealed_value)
@@ -43,20 +42,25 @@ async function main(): Promise<void> {
         [seedId, b.map((r) => r.token), b.map((r) => r.field), b.map((r) => r.fingerprint), b.map((r) => r.sealed)],
       );
     }
-    const batchedMs = performance.now() - t0;
-    const perSec = Math.round(ROWS / (batchedMs / 1000));
-    console.log(`vault insert: ${ROWS} rows in batches of ${BATCH}: ${Math.round(batchedMs)} ms → ${perSec} rows/s`);
-
-    const result = { bench: 'vault-insert', at: new Date().toISOString(), rows: ROWS, batch: BATCH, rowsPerSecond: perSec };
-    const file = path.join(__dirname, 'results', `vault-insert-${result.at.replace(/[:.]/g, '-')}.json`);
-    fs.writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-    console.log(`written ${path.relative(process.cwd(), file)}`);
+    return Math.round(rowCount / ((performance.now() - t0) / 1000));
   } finally {
     await client.end();
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(`bench failed: ${(err as Error).message}`);
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  const perSec = await measureVaultInsert(loadConfig().DATABASE_URL, ROWS);
+  console.log(`vault insert: ${ROWS} rows in batches of ${BATCH}: ${perSec} rows/s`);
+  const result = { bench: 'vault-insert', at: new Date().toISOString(), rows: ROWS, batch: BATCH, rowsPerSecond: perSec };
+  const file = path.join(__dirname, 'results', `vault-insert-${result.at.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  console.log(`written ${path.relative(process.cwd(), file)}`);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(`bench failed: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}
+

@@ -22,6 +22,9 @@ function findProjectRoot(start: string): string {
 
 const durationMs = z.coerce.number().int().positive();
 
+/** ADMIN_API_KEY's default, for the local stack only (the API warns when it runs with it). */
+export const LOCAL_ADMIN_API_KEY = 'stk_local_admin_change_me';
+
 const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('127.0.0.1'),
@@ -49,6 +52,33 @@ const schema = z.object({
   SOFTHSM2_CONF: z.string().default(path.join(PROJECT_ROOT, '.cache', 'softhsm', 'softhsm2.conf')),
 
   SEED_ACCEPTANCE_TIMEOUT_MS: durationMs.default(10 * 60 * 1000),
+
+  // --- token service (issue 3) ---
+  /** Largest tokenize batch (items per request); a larger one is refused whole with 413 batch_too_large. */
+  TOKENIZE_MAX_ITEMS: z.coerce.number().int().positive().default(10_000),
+  /** Largest detokenize batch. */
+  DETOKENIZE_MAX_ITEMS: z.coerce.number().int().positive().default(10_000),
+  /** Body limit of the tokenize/detokenize routes (other routes keep the API's small default). */
+  TOKENS_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+  /** How often cached working keys are checked against the seeds table (destroyed/compromised → zeroised). */
+  WORKING_KEYS_RECONCILE_MS: durationMs.default(30_000),
+  // --- end token service ---
+
+  /** Bootstrap admin key (principal `bootstrap-admin`). The default is for the local stack only. */
+  ADMIN_API_KEY: z.string().min(20, 'must be at least 20 characters').default(LOCAL_ADMIN_API_KEY),
+  /** How long the API reuses an API-key lookup: a revocation made through another instance takes up to this long. */
+  API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  // --- dataset jobs (issue 3 §3) ---
+  /** Task queue of the dataset-job workflow and its activities (hosted by the token worker). */
+  TOKEN_TASK_QUEUE: z.string().default('token-service'),
+  /** Job storage (uploads, parts, outputs); shared by the API and the token workers. */
+  JOBS_DIR: z.string().default(path.join(PROJECT_ROOT, '.cache', 'jobs')),
+  DATASET_CHUNK_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
+  /** Chunks of one job tokenized at once. */
+  DATASET_CHUNK_PARALLELISM: z.coerce.number().int().min(1).max(64).default(2),
+  DATASET_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(10 * 1024 ** 3),
+  PULSAR_DATASET_TOPIC: z.string().default('dataset-events'),
+  // --- end dataset jobs ---
   /** Fault injection for the crash tests only: pause between handling and ack. */
   TOKEN_SERVICE_ACK_DELAY_MS: z.coerce.number().int().min(0).default(0),
 });

@@ -3,7 +3,12 @@
  * keyring over HTTP, waits for each to become active and prints the result and
  * the Temporal Web UI links. Usage: tsx scripts/demo.ts [keyring]
  */
-const API = process.env.DEMO_API_URL ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
+import { loadConfig } from '../config/env';
+
+const config = loadConfig();
+const API = process.env.DEMO_API_URL ?? `http://127.0.0.1:${config.PORT}`;
+// Seed endpoints need `admin`: the demo acts as the bootstrap admin (ADMIN_API_KEY).
+const AUTH = { authorization: `Bearer ${config.ADMIN_API_KEY}` };
 const keyring = process.argv[2] ?? `demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '').toLowerCase()}`;
 
 interface SeedView {
@@ -17,7 +22,7 @@ interface SeedView {
 }
 
 async function createSeed(): Promise<SeedView> {
-  const res = await fetch(`${API}/v1/keyrings/${keyring}/seeds`, { method: 'POST', headers: { 'idempotency-key': `demo-${keyring}-${Date.now()}` } });
+  const res = await fetch(`${API}/v1/keyrings/${keyring}/seeds`, { method: 'POST', headers: { ...AUTH, 'idempotency-key': `demo-${keyring}-${Date.now()}` } });
   if (res.status !== 202) throw new Error(`POST seeds answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as SeedView;
 }
@@ -26,7 +31,7 @@ async function waitForState(seed: SeedView, wanted: string, timeoutMs = 60_000):
   const started = Date.now();
   let last = seed.state;
   while (Date.now() - started < timeoutMs) {
-    const res = await fetch(`${API}${seed.statusUrl}`);
+    const res = await fetch(`${API}${seed.statusUrl}`, { headers: AUTH });
     const view = (await res.json()) as SeedView;
     if (view.state !== last) {
       process.stdout.write(`    v${view.version}: ${last} → ${view.state}\n`);
@@ -48,7 +53,7 @@ async function main(): Promise<void> {
     const active = await waitForState(seed, 'active');
     console.log(`  v${active.version} active in ${Date.now() - t0} ms, KCV ${active.kcv}`);
   }
-  const list = (await (await fetch(`${API}/v1/keyrings/${keyring}/seeds`)).json()) as { activeVersion: number; seeds: SeedView[] };
+  const list = (await (await fetch(`${API}/v1/keyrings/${keyring}/seeds`, { headers: AUTH })).json()) as { activeVersion: number; seeds: SeedView[] };
   console.log(`\n  GET /v1/keyrings/${keyring}/seeds:`);
   for (const s of list.seeds) console.log(`    v${s.version}  ${s.state.padEnd(12)} kcv=${s.kcv}  ${s.temporalUiUrl}`);
   console.log(`\n  Temporal Web UI: ${list.seeds[0]?.temporalUiUrl.replace(/\/workflows\/.*/, '/workflows')}`);

@@ -1,9 +1,10 @@
 import { decodeSeedEvent, type SeedActivatedEvent, type SeedGeneratedEvent } from '../domain/events';
 import type { HsmPort, SeedRepository } from '../domain/ports';
-import { seedHsmLabel } from '../domain/seed';
+import { seedHsmLabel, SeedState } from '../domain/seed';
 import type { SeedVerdictSink } from '../domain/workflowPorts';
 import type { Logger } from '../config/logger';
 import type { ActiveSeeds } from './activeSeeds';
+import type { WorkingKeyCache } from './workingKeys';
 
 export interface SeedEventMessage {
   messageId: string;
@@ -19,6 +20,8 @@ export interface SeedEventHandlerDeps {
   logger: Logger;
   /** Identifies this token-service instance in the audit log. */
   instanceId: string;
+  /** When given, SeedActivated derives the new version's working keys ahead of the first request. */
+  workingKeys?: Pick<WorkingKeyCache, 'forSeed'>;
   /** Fault injection for crash tests: wait this long after handling, before the ack. */
   ackDelayMs?: number;
 }
@@ -64,15 +67,23 @@ export function createSeedEventHandler(deps: SeedEventHandlerDeps) {
     return typeof verdict.detail.reason === 'string' ? verdict.detail.reason : 'rejected earlier';
   }
 
-  function onSeedActivated(event: SeedActivatedEvent): void {
+  async function onSeedActivated(event: SeedActivatedEvent): Promise<void> {
     const switched = deps.activeSeeds.activate({ seedId: event.seedId, keyring: event.keyring, version: event.version });
     logger.info({ seedId: event.seedId, keyring: event.keyring, version: event.version, switched }, 'seed activation observed');
+    if (!deps.workingKeys) return;
+    // Only a warm-up: tokenize derives on first use anyway, so a failure here must not hold the event back.
+    try {
+      await deps.workingKeys.forSeed({ seedId: event.seedId, hsmLabel: seedHsmLabel(event), state: SeedState.Active });
+      logger.info({ seedId: event.seedId, keyring: event.keyring, version: event.version }, 'working keys derived');
+    } catch (err) {
+      logger.warn({ seedId: event.seedId, err: { name: (err as Error).name, message: (err as Error).message } }, 'could not pre-derive working keys');
+    }
   }
 
   return async function handleSeedEvent(msg: SeedEventMessage): Promise<void> {
     const event = decodeSeedEvent(msg.payload);
     if (event.type === 'SeedGenerated') await onSeedGenerated(event, msg);
-    else onSeedActivated(event);
+    else await onSeedActivated(event);
     if (deps.ackDelayMs) await new Promise((r) => setTimeout(r, deps.ackDelayMs));
   };
 }

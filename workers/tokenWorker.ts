@@ -14,6 +14,8 @@ import { exportHsmEnvironment, loadConfig } from '../config/env';
 import { createLogger } from '../config/logger';
 import { ActiveSeeds } from '../tokenService/activeSeeds';
 import { createSeedEventHandler } from '../tokenService/seedEvents';
+import { createTokenServiceRuntime } from '../tokenService/runtime';
+import { startDatasetJobWorker } from './datasetJobWorker'; // dataset jobs (issue 3 §3)
 import { pulsarConfig } from './pulsarConfig';
 import { onShutdown } from './shutdown';
 
@@ -27,12 +29,19 @@ async function main(): Promise<void> {
   const seeds = new PrismaSeedRepository(db, 'token-service');
   const temporal = await connectTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
   const activeSeeds = new ActiveSeeds(await seeds.listActive());
+  // The token service (issue 3): working keys derived in the HSM, held in memory, zeroised at shutdown.
+  // `tokenService.tokens` is the TokenService for this worker's activities (dataset jobs).
+  const tokenService = createTokenServiceRuntime({ db, config, logger });
+  // --- dataset jobs (issue 3 §3): Temporal worker on TOKEN_TASK_QUEUE running datasetJob with this TokenService ---
+  const datasetJobs = await startDatasetJobWorker({ config, logger, db, tokens: tokenService.tokens });
+  // --- end dataset jobs ---
 
   const handler = createSeedEventHandler({
     hsm,
     seeds,
     verdicts: new TemporalSeedVerdictSink(temporal),
     activeSeeds,
+    workingKeys: tokenService.keys,
     logger,
     instanceId: `token-service@${hostname()}:${process.pid}`,
     ackDelayMs: config.TOKEN_SERVICE_ACK_DELAY_MS,
@@ -56,6 +65,8 @@ async function main(): Promise<void> {
 
   onShutdown(logger, async () => {
     await consumer.close();
+    await datasetJobs.stop(); // dataset jobs (issue 3 §3)
+    await tokenService.close();
     await temporal.connection.close();
     await db.$disconnect();
     await hsm.close();

@@ -1,2 +1,3 @@
-// Entry point bundled by the Temporal worker: every workflow the HSM service runs.
+// Entry point bundled by the Temporal workers: every workflow the HSM service and the token service run.
 export { seedLifecycle } from './seedLifecycle';
+export { datasetJob } from './datasetJob';

@@ -4,8 +4,10 @@ import { assertKeyringName } from '../../domain/keyring';
 import type { SeedAuditRecord, SeedRepository, SeedReservation } from '../../domain/ports';
 import type { Seed } from '../../domain/seed';
 import type { SeedLifecycleStarter } from '../../domain/workflowPorts';
+import { keyringParam, type AuthService } from '../auth';
 
 export interface SeedRouteDeps {
+  auth: AuthService;
   seeds: SeedRepository;
   lifecycles: SeedLifecycleStarter;
   temporalUiUrl: string;
@@ -34,7 +36,11 @@ export function registerSeedRoutes(app: FastifyInstance, deps: SeedRouteDeps): v
     temporalUiUrl: uiUrl(r.workflowId),
   });
 
-  app.post<{ Params: { keyring: string } }>('/v1/keyrings/:keyring/seeds', async (req, reply) => {
+  // Seeds are key material: every seed endpoint needs `admin` on the keyring concerned,
+  // checked on request, before the body is read.
+  const adminOfRouteKeyring = { onRequest: deps.auth.requireScope('admin', keyringParam) };
+
+  app.post<{ Params: { keyring: string } }>('/v1/keyrings/:keyring/seeds', adminOfRouteKeyring, async (req, reply) => {
     const keyring = assertKeyringName(req.params.keyring);
     assertEmptyObject(req.body);
     const idempotencyKey = readIdempotencyKey(req.headers['idempotency-key']);
@@ -47,10 +53,12 @@ export function registerSeedRoutes(app: FastifyInstance, deps: SeedRouteDeps): v
     return accepted(reply, view(reservation, seed));
   });
 
-  app.get<{ Params: { id: string } }>('/v1/seeds/:id', async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/seeds/:id', { onRequest: deps.auth.requireScope('admin') }, async (req) => {
     if (!UUID.test(req.params.id)) throw new InvalidInputError('invalid_seed_id', 'Seed ids are UUIDs.');
     const reservation = await deps.seeds.findReservation(req.params.id);
     if (!reservation) throw new NotFoundError('seed_not_found', `No seed ${req.params.id}.`);
+    // The keyring is known only now: an admin of other keyrings gets a 403 (audited).
+    await deps.auth.requireKeyring(req, 'admin', reservation.keyring);
     const [seed, history, workflowStatus] = await Promise.all([
       deps.seeds.getSeed(reservation.seedId),
       deps.seeds.listAudit(reservation.seedId),
@@ -59,7 +67,7 @@ export function registerSeedRoutes(app: FastifyInstance, deps: SeedRouteDeps): v
     return { ...view(reservation, seed), workflowStatus, history: history.map(historyEntry) };
   });
 
-  app.get<{ Params: { keyring: string } }>('/v1/keyrings/:keyring/seeds', async (req) => {
+  app.get<{ Params: { keyring: string } }>('/v1/keyrings/:keyring/seeds', adminOfRouteKeyring, async (req) => {
     const keyring = assertKeyringName(req.params.keyring);
     if (!(await deps.seeds.keyringExists(keyring))) throw new NotFoundError('keyring_not_found', `No keyring ${keyring}.`);
     const [reservations, seeds] = await Promise.all([deps.seeds.listReservations(keyring), deps.seeds.listSeeds(keyring)]);

@@ -1,4 +1,4 @@
-import { getSeed, postSeed, waitForSeed } from '../support/http';
+import { asAdmin, getSeed, postSeed, waitForSeed } from '../support/http';
 import { startAll, uniqueKeyring, type AppServices } from '../support/services';
 
 /**
@@ -34,7 +34,7 @@ describe('seed lifecycle over HTTP', () => {
     expect(v1After.state).toBe('deactivated');
     expect(v1After.stateReason).toBe('superseded by v2');
 
-    const list = (await (await fetch(`${app.apiUrl}/v1/keyrings/${keyring}/seeds`)).json()) as { activeVersion: number; seeds: Array<{ version: number; state: string }> };
+    const list = (await (await fetch(`${app.apiUrl}/v1/keyrings/${keyring}/seeds`, { headers: asAdmin() })).json()) as { activeVersion: number; seeds: Array<{ version: number; state: string }> };
     expect(list.activeVersion).toBe(2);
     expect(list.seeds.map((s) => [s.version, s.state])).toEqual([
       [1, 'deactivated'],
@@ -56,7 +56,7 @@ describe('seed lifecycle over HTTP', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toMatchObject({ seedId: first.body.seedId, version: 1, state: 'active', workflowId: first.body.workflowId });
 
-    const list = (await (await fetch(`${app.apiUrl}/v1/keyrings/${keyring}/seeds`)).json()) as { seeds: unknown[] };
+    const list = (await (await fetch(`${app.apiUrl}/v1/keyrings/${keyring}/seeds`, { headers: asAdmin() })).json()) as { seeds: unknown[] };
     expect(list.seeds).toHaveLength(1);
   });
 
@@ -66,9 +66,11 @@ describe('seed lifecycle over HTTP', () => {
     expect(posts.map((p) => p.status)).toEqual([202, 202, 202]);
     expect(posts.map((p) => p.body.version).sort()).toEqual([1, 2, 3]);
 
-    const finals = await Promise.all(
+    await Promise.all(
       posts.map((p) => waitForSeed(app.apiUrl, p.body.seedId, (s) => s.workflowStatus === 'COMPLETED' || s.workflowStatus === 'FAILED', 90_000)),
     );
+    // Read the states once every lifecycle has finished: a version that completed early may be deactivated later.
+    const finals = await Promise.all(posts.map((p) => getSeed(app.apiUrl, p.body.seedId)));
     const active = finals.filter((s) => s.state === 'active');
     expect(active).toHaveLength(1);
     expect(active[0]?.version).toBe(3);
@@ -88,20 +90,20 @@ describe('seed lifecycle over HTTP', () => {
 
     it.each(cases)('rejects %s', async (_name, ring, init, status, code) => {
       const keyring = ring === 'KEYRING' ? uniqueKeyring('bad') : ring;
-      const res = await fetch(`${app.apiUrl}/v1/keyrings/${keyring}/seeds`, init);
+      const res = await fetch(`${app.apiUrl}/v1/keyrings/${keyring}/seeds`, { ...init, headers: asAdmin(init.headers as Record<string, string> | undefined) });
       expect(res.status).toBe(status);
       expect(await res.json()).toEqual({ error: { code, message: expect.any(String) } });
       if (ring === 'KEYRING') {
-        const after = await fetch(`${app.apiUrl}/v1/keyrings/${keyring}/seeds`);
+        const after = await fetch(`${app.apiUrl}/v1/keyrings/${keyring}/seeds`, { headers: asAdmin() });
         expect(after.status).toBe(404); // no reservation, no keyring, no workflow
       }
     });
 
     it('answers 404 with a code for an unknown seed and 400 for a malformed id', async () => {
-      const unknown = await fetch(`${app.apiUrl}/v1/seeds/00000000-0000-4000-8000-000000000000`);
+      const unknown = await fetch(`${app.apiUrl}/v1/seeds/00000000-0000-4000-8000-000000000000`, { headers: asAdmin() });
       expect(unknown.status).toBe(404);
       expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('seed_not_found');
-      const malformed = await fetch(`${app.apiUrl}/v1/seeds/not-a-uuid`);
+      const malformed = await fetch(`${app.apiUrl}/v1/seeds/not-a-uuid`, { headers: asAdmin() });
       expect(malformed.status).toBe(400);
     });
   });

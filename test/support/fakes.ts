@@ -15,6 +15,8 @@ import type {
 import { assertTransition, seedWorkflowId, SeedState, type Seed, type SeedRef } from '../../domain/seed';
 import type { SeedLifecycleStarter, SeedVerdictSink } from '../../domain/workflowPorts';
 import type { Logger } from '../../config/logger';
+import type { AccessAudit, AccessEvent, ApiKeyRecord, ApiKeyStore, NewApiKeyRecord } from '../../domain/accessPorts';
+import { createAuth, type AuthService } from '../../api/auth';
 
 /**
  * In-memory stand-ins for the ports in domain/. They follow the same rules as
@@ -273,4 +275,87 @@ export class FakeLifecycleStarter implements SeedLifecycleStarter {
   async status(workflowId: string): Promise<string | null> {
     return this.running.has(workflowId) ? 'RUNNING' : null;
   }
+}
+
+/** Like PrismaApiKeyRepository: unique hashes, idempotent revocation, rate-limited lastUsedAt. */
+export class InMemoryApiKeyStore implements ApiKeyStore {
+  private readonly keys = new Map<string, ApiKeyRecord & { keyHash: string }>();
+  findByHashCalls = 0;
+  touchCalls: Array<{ id: string; at: Date }> = [];
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async create(key: NewApiKeyRecord): Promise<ApiKeyRecord> {
+    if ([...this.keys.values()].some((k) => k.keyHash === key.keyHash)) throw new ConflictError('duplicate_key_hash', 'key_hash is unique');
+    const stored = { ...key, scopes: [...key.scopes], keyrings: [...key.keyrings], createdAt: this.now(), lastUsedAt: null, revokedAt: null };
+    this.keys.set(key.id, stored);
+    return publicRecord(stored);
+  }
+
+  async findByHash(keyHash: string): Promise<ApiKeyRecord | null> {
+    this.findByHashCalls++;
+    const found = [...this.keys.values()].find((k) => k.keyHash === keyHash);
+    return found ? publicRecord(found) : null;
+  }
+
+  async list(): Promise<ApiKeyRecord[]> {
+    return [...this.keys.values()].map(publicRecord);
+  }
+
+  async revoke(id: string, at: Date): Promise<ApiKeyRecord | null> {
+    const key = this.keys.get(id);
+    if (!key) return null;
+    key.revokedAt ??= at;
+    return publicRecord(key);
+  }
+
+  async touch(id: string, at: Date, minIntervalMs: number): Promise<void> {
+    this.touchCalls.push({ id, at });
+    const key = this.keys.get(id);
+    if (key && (!key.lastUsedAt || key.lastUsedAt.getTime() <= at.getTime() - minIntervalMs)) key.lastUsedAt = at;
+  }
+
+  /** Test inspection: what is stored for a key, hash included. */
+  stored(id: string): (ApiKeyRecord & { keyHash: string }) | undefined {
+    return this.keys.get(id);
+  }
+}
+
+function publicRecord(k: ApiKeyRecord & { keyHash: string }): ApiKeyRecord {
+  const { keyHash: _keyHash, ...record } = k;
+  return { ...record, scopes: [...record.scopes], keyrings: [...record.keyrings] };
+}
+
+/** Collects access events in memory, as the append-only table would. */
+export class InMemoryAccessAudit implements AccessAudit {
+  readonly events: AccessEvent[] = [];
+  /** When set, writes throw it (the database is down). */
+  failWith: Error | null = null;
+
+  async record(event: AccessEvent): Promise<void> {
+    await this.recordMany([event]);
+  }
+
+  async recordMany(events: AccessEvent[]): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.events.push(...events.map((e) => structuredClone(e)));
+  }
+}
+
+export const TEST_ADMIN_API_KEY = 'stk_test_admin_key_for_unit_tests';
+
+export interface TestAuth {
+  auth: AuthService;
+  keys: InMemoryApiKeyStore;
+  audit: InMemoryAccessAudit;
+  /** Headers of the bootstrap admin. */
+  adminHeaders: { authorization: string };
+}
+
+/** The real createAuth over in-memory stores, with a known bootstrap admin key. */
+export function testAuth(opts: { now?: () => Date; cacheTtlMs?: number } = {}): TestAuth {
+  const keys = new InMemoryApiKeyStore(opts.now);
+  const audit = new InMemoryAccessAudit();
+  const auth = createAuth({ keys, audit, adminApiKey: TEST_ADMIN_API_KEY, logger: silentLogger(), ...opts });
+  return { auth, keys, audit, adminHeaders: { authorization: `Bearer ${TEST_ADMIN_API_KEY}` } };
 }

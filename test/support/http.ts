@@ -1,4 +1,13 @@
+import { loadConfig } from '../../config/env';
 import { sleep } from './services';
+
+/** The bootstrap admin key the API under test runs with (it inherits this environment). */
+export const ADMIN_API_KEY = loadConfig().ADMIN_API_KEY;
+
+/** `Authorization: Bearer <admin key>`, plus any other headers. */
+export function asAdmin(headers: Record<string, string> = {}): Record<string, string> {
+  return { authorization: `Bearer ${ADMIN_API_KEY}`, ...headers };
+}
 
 export interface SeedView {
   seedId: string;
@@ -16,13 +25,13 @@ export interface SeedView {
 export async function postSeed(apiUrl: string, keyring: string, idempotencyKey?: string): Promise<{ status: number; body: SeedView; headers: Headers }> {
   const res = await fetch(`${apiUrl}/v1/keyrings/${keyring}/seeds`, {
     method: 'POST',
-    headers: idempotencyKey ? { 'idempotency-key': idempotencyKey } : {},
+    headers: asAdmin(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
   });
   return { status: res.status, body: (await res.json()) as SeedView, headers: res.headers };
 }
 
 export async function getSeed(apiUrl: string, seedId: string): Promise<SeedView> {
-  const res = await fetch(`${apiUrl}/v1/seeds/${seedId}`);
+  const res = await fetch(`${apiUrl}/v1/seeds/${seedId}`, { headers: asAdmin() });
   if (res.status !== 200) throw new Error(`GET seed ${seedId} answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as SeedView;
 }

@@ -1,19 +1,19 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApi } from '../../../api/server';
-import { FakeLifecycleStarter, InMemorySeedRepository, silentLogger } from '../../support/fakes';
-
-
+import { FakeLifecycleStarter, InMemorySeedRepository, silentLogger, testAuth, type TestAuth } from '../../support/fakes';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let seeds: InMemorySeedRepository;
 let lifecycles: FakeLifecycleStarter;
 let app: FastifyInstance;
+let auth: TestAuth;
 
 beforeEach(async () => {
   seeds = new InMemorySeedRepository();
   lifecycles = new FakeLifecycleStarter();
-  app = buildApi({ seeds, lifecycles, logger: silentLogger(), temporalUiUrl: 'http://ui.test', temporalNamespace: 'default', bodyLimit: 1024 });
+  auth = testAuth();
+  app = buildApi({ seeds, lifecycles, auth: auth.auth, apiKeys: auth.keys, audit: auth.audit, logger: silentLogger(), temporalUiUrl: 'http://ui.test', temporalNamespace: 'default', bodyLimit: 1024 });
   await app.ready();
 });
 
@@ -22,7 +22,8 @@ afterEach(async () => {
 });
 
 const createSeed = (keyring = 'patients', headers: Record<string, string> = {}, payload?: string) =>
-  app.inject({ method: 'POST', url: `/v1/keyrings/${keyring}/seeds`, headers, ...(payload === undefined ? {} : { payload }) });
+  app.inject({ method: 'POST', url: `/v1/keyrings/${keyring}/seeds`, headers: { ...auth.adminHeaders, ...headers }, ...(payload === undefined ? {} : { payload }) });
+const get = (url: string) => app.inject({ method: 'GET', url, headers: auth.adminHeaders });
 
 function expectError(res: LightMyRequestResponse, status: number, code: string): void {
   expect(res.statusCode).toBe(status);
@@ -186,7 +187,7 @@ describe('GET /v1/seeds/:id', () => {
     await seeds.recordPreActive(ref, 'label', 'a1b2c3');
     await seeds.activate(ref);
 
-    const res = await app.inject({ method: 'GET', url: created.statusUrl });
+    const res = await get(created.statusUrl);
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body).toMatchObject({ seedId: created.seedId, state: 'active', kcv: 'a1b2c3', workflowStatus: 'RUNNING', activatedAt: expect.any(String) });
@@ -194,11 +195,11 @@ describe('GET /v1/seeds/:id', () => {
   });
 
   it('answers 400 for a seed id that is not a UUID', async () => {
-    expectError(await app.inject({ method: 'GET', url: '/v1/seeds/not-a-uuid' }), 400, 'invalid_seed_id');
+    expectError(await get('/v1/seeds/not-a-uuid'), 400, 'invalid_seed_id');
   });
 
   it('answers 404 for an unknown seed', async () => {
-    expectError(await app.inject({ method: 'GET', url: '/v1/seeds/6f1c1c5e-7f36-4b43-9b8e-0d7f1f0a2b11' }), 404, 'seed_not_found');
+    expectError(await get('/v1/seeds/6f1c1c5e-7f36-4b43-9b8e-0d7f1f0a2b11'), 404, 'seed_not_found');
   });
 
   it('still answers when the workflow engine cannot say how the workflow is doing', async () => {
@@ -206,7 +207,7 @@ describe('GET /v1/seeds/:id', () => {
     lifecycles.status = async () => {
       throw new Error('unavailable');
     };
-    const res = await app.inject({ method: 'GET', url: created.statusUrl });
+    const res = await get(created.statusUrl);
     expect(res.statusCode).toBe(200);
     expect(res.json().workflowStatus).toBeNull();
   });
@@ -220,7 +221,7 @@ describe('GET /v1/keyrings/:keyring/seeds', () => {
     await seeds.activate({ seedId: v1.seedId, keyring: 'patients', version: 1 });
     await seeds.activate({ seedId: v2.seedId, keyring: 'patients', version: 2 });
 
-    const res = await app.inject({ method: 'GET', url: '/v1/keyrings/patients/seeds' });
+    const res = await get('/v1/keyrings/patients/seeds');
     expect(res.statusCode).toBe(200);
     expect(res.json().activeVersion).toBe(2);
     expect(res.json().seeds.map((s: { version: number; state: string }) => [s.version, s.state])).toEqual([
@@ -230,11 +231,51 @@ describe('GET /v1/keyrings/:keyring/seeds', () => {
   });
 
   it('answers 404 for an unknown keyring', async () => {
-    expectError(await app.inject({ method: 'GET', url: '/v1/keyrings/unknown/seeds' }), 404, 'keyring_not_found');
+    expectError(await get('/v1/keyrings/unknown/seeds'), 404, 'keyring_not_found');
   });
 
   it('answers 400 for a bad keyring name', async () => {
-    expectError(await app.inject({ method: 'GET', url: '/v1/keyrings/BAD/seeds' }), 400, 'invalid_keyring_name');
+    expectError(await get('/v1/keyrings/BAD/seeds'), 400, 'invalid_keyring_name');
+  });
+});
+
+describe('seed endpoints need admin on the keyring', () => {
+  async function keyFor(scopes: string[], keyrings: string[]): Promise<Record<string, string>> {
+    const res = await app.inject({ method: 'POST', url: '/v1/api-keys', headers: auth.adminHeaders, payload: { name: 'test', scopes, keyrings } });
+    expect(res.statusCode).toBe(201);
+    return { authorization: `Bearer ${res.json().key}` };
+  }
+
+  it('answers 401 without a key, audits it, and reserves nothing', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/keyrings/patients/seeds' });
+    expectError(res, 401, 'unauthenticated');
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+    expectNothingReservedOrStarted();
+    expect(auth.audit.events).toEqual([
+      { actor: 'anonymous', action: 'POST /v1/keyrings/:keyring/seeds', outcome: 'denied', keyring: 'patients', detail: { reason: 'missing_credentials' } },
+    ]);
+  });
+
+  it('refuses an unauthenticated request before reading its body', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/keyrings/patients/seeds', headers: { 'content-type': 'application/json' }, payload: '{"a":' });
+    expectError(res, 401, 'unauthenticated');
+  });
+
+  it('answers 403 to a tokenize-only key and to an admin of another keyring', async () => {
+    expectError(await createSeed('patients', await keyFor(['tokenize'], ['*'])), 403, 'forbidden');
+    expectError(await createSeed('patients', await keyFor(['admin'], ['labs'])), 403, 'forbidden');
+    expectNothingReservedOrStarted();
+    expect(auth.audit.events.filter((e) => e.outcome === 'denied').map((e) => e.detail?.reason)).toEqual(['insufficient_scope', 'keyring_not_allowed']);
+  });
+
+  it('lets an admin of the keyring create and read its seeds, but not read another keyring’s seed by id', async () => {
+    const patientsAdmin = await keyFor(['admin'], ['patients']);
+    expect((await createSeed('patients', patientsAdmin)).statusCode).toBe(202);
+    const labs = (await createSeed('labs')).json();
+    const res = await app.inject({ method: 'GET', url: labs.statusUrl, headers: patientsAdmin });
+    expectError(res, 403, 'forbidden');
+    expect(auth.audit.events.at(-1)).toMatchObject({ action: 'GET /v1/seeds/:id', outcome: 'denied', keyring: 'labs', detail: { reason: 'keyring_not_allowed' } });
+    expect((await app.inject({ method: 'GET', url: '/v1/keyrings/patients/seeds', headers: patientsAdmin })).statusCode).toBe(200);
   });
 });
 
