@@ -10,6 +10,7 @@ import { connectTemporalClient } from '../adapters/temporal/connection';
 import { TemporalSeedLifecycleStarter } from '../adapters/temporal/seedWorkflows';
 import { exportHsmEnvironment, loadConfig, LOCAL_ADMIN_API_KEY } from '../config/env';
 import { createLogger } from '../config/logger';
+import { CoalescingTokenService } from '../tokenService/coalescingTokenService';
 import { createTokenServiceRuntime } from '../tokenService/runtime';
 import { onShutdown } from '../workers/shutdown';
 import { createAuth } from './auth';
@@ -34,7 +35,8 @@ async function main(): Promise<void> {
     auth,
     apiKeys,
     audit,
-    tokens: tokenService.tokens,
+    // Small concurrent tokenize requests share one batch (group commit).
+    tokens: new CoalescingTokenService(tokenService.tokens),
     tokenLimits,
     seeds: new PrismaSeedRepository(db, 'api'),
     lifecycles: new TemporalSeedLifecycleStarter(temporal, config.HSM_TASK_QUEUE, config.SEED_ACCEPTANCE_TIMEOUT_MS),
