@@ -17,6 +17,8 @@ import type { SeedLifecycleStarter, SeedVerdictSink } from '../../domain/workflo
 import type { Logger } from '../../config/logger';
 import type { AccessAudit, AccessEvent, ApiKeyRecord, ApiKeyStore, NewApiKeyRecord } from '../../domain/accessPorts';
 import { createAuth, type AuthService } from '../../api/auth';
+import type { FastifyInstance } from 'fastify';
+import { buildApi, type ApiDeps } from '../../api/server';
 
 /**
  * In-memory stand-ins for the ports in domain/. They follow the same rules as
@@ -358,4 +360,19 @@ export function testAuth(opts: { now?: () => Date; cacheTtlMs?: number } = {}): 
   const audit = new InMemoryAccessAudit();
   const auth = createAuth({ keys, audit, adminApiKey: TEST_ADMIN_API_KEY, logger: silentLogger(), ...opts });
   return { auth, keys, audit, adminHeaders: { authorization: `Bearer ${TEST_ADMIN_API_KEY}` } };
+}
+
+/** The API over in-memory fakes, for app.inject tests; `overrides` replace any dependency. */
+export function buildTestApi(security: TestAuth, overrides: Partial<ApiDeps> = {}): FastifyInstance {
+  return buildApi({
+    seeds: new InMemorySeedRepository(),
+    lifecycles: new FakeLifecycleStarter(),
+    auth: security.auth,
+    apiKeys: security.keys,
+    audit: security.audit,
+    logger: silentLogger(),
+    temporalUiUrl: 'http://ui.test',
+    temporalNamespace: 'default',
+    ...overrides,
+  });
 }

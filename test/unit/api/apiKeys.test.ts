@@ -1,7 +1,6 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { hashApiKey } from '../../../domain/apiKeys';
-import { buildApi } from '../../../api/server';
-import { FakeLifecycleStarter, InMemorySeedRepository, silentLogger, testAuth, type TestAuth } from '../../support/fakes';
+import { buildTestApi, testAuth, type TestAuth } from '../../support/fakes';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -10,16 +9,7 @@ let app: FastifyInstance;
 
 beforeEach(async () => {
   security = testAuth();
-  app = buildApi({
-    seeds: new InMemorySeedRepository(),
-    lifecycles: new FakeLifecycleStarter(),
-    auth: security.auth,
-    apiKeys: security.keys,
-    audit: security.audit,
-    logger: silentLogger(),
-    temporalUiUrl: 'http://ui.test',
-    temporalNamespace: 'default',
-  });
+  app = buildTestApi(security);
   await app.ready();
 });
 

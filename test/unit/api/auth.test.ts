@@ -1,7 +1,6 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { keyringParam } from '../../../api/auth';
-import { buildApi } from '../../../api/server';
-import { FakeLifecycleStarter, InMemorySeedRepository, silentLogger, TEST_ADMIN_API_KEY, testAuth, type TestAuth } from '../../support/fakes';
+import { buildTestApi, TEST_ADMIN_API_KEY, testAuth, type TestAuth } from '../../support/fakes';
 
 /**
  * requireScope as route modules use it, on a probe route, with the real
@@ -14,16 +13,7 @@ let app: FastifyInstance;
 beforeEach(async () => {
   clock = Date.parse('2026-12-01T10:00:00Z');
   security = testAuth({ now: () => new Date(clock) });
-  app = buildApi({
-    seeds: new InMemorySeedRepository(),
-    lifecycles: new FakeLifecycleStarter(),
-    auth: security.auth,
-    apiKeys: security.keys,
-    audit: security.audit,
-    logger: silentLogger(),
-    temporalUiUrl: 'http://ui.test',
-    temporalNamespace: 'default',
-  });
+  app = buildTestApi(security);
   app.post('/v1/keyrings/:keyring/probe', { preHandler: security.auth.requireScope('tokenize', keyringParam) }, async (req) => ({ principal: req.principal }));
   // Route modules use the hook in onRequest (before the body is read) or in preHandler: both work.
   app.get('/v1/probe', { onRequest: security.auth.requireScope('detokenize') }, async (req) => ({ principal: req.principal }));

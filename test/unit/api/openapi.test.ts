@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { openApiDocument } from '../../../api/openapi';
-import { buildApi } from '../../../api/server';
-import { FakeLifecycleStarter, InMemorySeedRepository, silentLogger, testAuth } from '../../support/fakes';
+import { buildTestApi, testAuth } from '../../support/fakes';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
@@ -11,16 +10,7 @@ let registered: Array<{ method: string; path: string }>;
 beforeAll(async () => {
   const security = testAuth();
   registered = [];
-  app = buildApi({
-    seeds: new InMemorySeedRepository(),
-    lifecycles: new FakeLifecycleStarter(),
-    auth: security.auth,
-    apiKeys: security.keys,
-    audit: security.audit,
-    logger: silentLogger(),
-    temporalUiUrl: 'http://ui.test',
-    temporalNamespace: 'default',
-  });
+  app = buildTestApi(security);
   await app.ready();
   registered = collectRoutes(app);
 });
