@@ -24,11 +24,10 @@ async function main(): Promise<void> {
   if (config.ADMIN_API_KEY === LOCAL_ADMIN_API_KEY) logger.warn('ADMIN_API_KEY is the local default: set your own outside the local stack');
   const apiKeys = new PrismaApiKeyRepository(db);
   const audit = new PrismaAccessAudit(db);
-  // --- token service (issue 3): working keys derived in the HSM on first use, held in memory ---
+  // Token service: working keys derived in the HSM on first use, held in memory (docs/KEYS.md).
   exportHsmEnvironment(config);
   const tokenService = createTokenServiceRuntime({ db, config, logger });
   const tokenLimits = { maxTokenizeItems: config.TOKENIZE_MAX_ITEMS, maxDetokenizeItems: config.DETOKENIZE_MAX_ITEMS, bodyLimitBytes: config.TOKENS_BODY_LIMIT_BYTES };
-  // --- end token service ---
   const auth = createAuth({ keys: apiKeys, audit, adminApiKey: config.ADMIN_API_KEY, cacheTtlMs: config.API_KEY_CACHE_TTL_MS, logger });
   const app = buildApi({
     logger,
@@ -42,7 +41,6 @@ async function main(): Promise<void> {
     lifecycles: new TemporalSeedLifecycleStarter(temporal, config.HSM_TASK_QUEUE, config.SEED_ACCEPTANCE_TIMEOUT_MS),
     temporalUiUrl: config.TEMPORAL_UI_URL,
     temporalNamespace: config.TEMPORAL_NAMESPACE,
-    // --- dataset jobs (issue 3 §3) ---
     datasetJobs: {
       repository: new PrismaDatasetJobRepository(db),
       files: new JobFiles(config.JOBS_DIR),
@@ -50,7 +48,6 @@ async function main(): Promise<void> {
       maxUploadBytes: config.DATASET_MAX_UPLOAD_BYTES,
       chunkRows: config.DATASET_CHUNK_ROWS,
     },
-    // --- end dataset jobs ---
   });
   await app.listen({ host: config.HOST, port: config.PORT });
   onShutdown(logger, async () => {

@@ -4,9 +4,9 @@ import type { AuthService } from './auth';
 import { installErrorHandling } from './errors';
 import { registerDocsRoutes } from './openapi';
 import { registerApiKeyRoutes, type ApiKeyRouteDeps } from './routes/apiKeys';
-import { registerJobRoutes, type JobRouteDeps } from './routes/jobs'; // dataset jobs (issue 3 §3)
+import { registerJobRoutes, type JobRouteDeps } from './routes/jobs';
 import { registerSeedRoutes, type SeedRouteDeps } from './routes/seeds';
-import { registerTokenRoutes, type TokenRouteDeps } from './routes/tokens'; // token service (issue 3)
+import { registerTokenRoutes, type TokenRouteDeps } from './routes/tokens';
 
 /** Route modules take `auth: Auth` (or the fuller AuthService) and call `deps.auth.requireScope(…)`. */
 export interface ApiDeps extends SeedRouteDeps, ApiKeyRouteDeps, TokenRouteDeps, JobRouteDeps {

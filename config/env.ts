@@ -52,7 +52,7 @@ const schema = z.object({
 
   SEED_ACCEPTANCE_TIMEOUT_MS: durationMs.default(10 * 60 * 1000),
 
-  // --- token service (issue 3) ---
+  // Token service.
   /** Largest tokenize batch (items per request); a larger one is refused whole with 413 batch_too_large. */
   TOKENIZE_MAX_ITEMS: z.coerce.number().int().positive().default(10_000),
   /** Largest detokenize batch. */
@@ -61,13 +61,12 @@ const schema = z.object({
   TOKENS_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
   /** How often cached working keys are checked against the seeds table (destroyed/compromised → zeroised). */
   WORKING_KEYS_RECONCILE_MS: durationMs.default(30_000),
-  // --- end token service ---
 
   /** Bootstrap admin key (principal `bootstrap-admin`). The default is for the local stack only. */
   ADMIN_API_KEY: z.string().min(20, 'must be at least 20 characters').default(LOCAL_ADMIN_API_KEY),
   /** How long the API reuses an API-key lookup: a revocation made through another instance takes up to this long. */
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
-  // --- dataset jobs (issue 3 §3) ---
+  // Dataset jobs.
   /** Task queue of the dataset-job workflow and its activities (hosted by the token worker). */
   TOKEN_TASK_QUEUE: z.string().default('token-service'),
   /** Job storage (uploads, parts, outputs); shared by the API and the token workers. */
@@ -77,7 +76,6 @@ const schema = z.object({
   DATASET_CHUNK_PARALLELISM: z.coerce.number().int().min(1).max(64).default(2),
   DATASET_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(10 * 1024 ** 3),
   PULSAR_DATASET_TOPIC: z.string().default('dataset-events'),
-  // --- end dataset jobs ---
   /** Fault injection for the crash tests only: pause between handling and ack. */
   TOKEN_SERVICE_ACK_DELAY_MS: z.coerce.number().int().min(0).default(0),
 });

@@ -56,7 +56,6 @@ export interface SeedRepository {
   markDestroyed(ref: SeedRef, reason: string): Promise<Seed | null>;
   getSeed(seedId: string): Promise<Seed | null>;
   listSeeds(keyring: string): Promise<Seed[]>;
-  listActive(): Promise<Seed[]>;
   /** Resolves true if written now, false if an entry with that dedupeKey existed. */
   appendAudit(entry: SeedAuditEntry): Promise<boolean>;
   listAudit(seedId: string): Promise<SeedAuditRecord[]>;

@@ -1,7 +1,7 @@
 import { InMemoryTokenCrypto } from '../adapters/crypto/inMemoryTokenCrypto';
 import { nodeRandom } from '../adapters/crypto/nodeRandom';
 import type { Db } from '../adapters/db/prismaClient';
-import { createVaultPool, PgVault } from '../adapters/db/pgVault';
+import { createVaultPool, PostgresVault } from '../adapters/db/postgresVault';
 import { Pkcs11KeyDerivation } from '../adapters/hsm/pkcs11KeyDerivation';
 import type { AppConfig } from '../config/env';
 import type { Logger } from '../config/logger';
@@ -26,7 +26,7 @@ export function createTokenServiceRuntime(deps: { db: Db; config: AppConfig; log
   const derivation = new Pkcs11KeyDerivation({ modulePath: config.PKCS11_MODULE, tokenLabel: config.HSM_TOKEN_LABEL, pin: config.HSM_PIN });
   const keys = new WorkingKeyCache(async (hsmLabel) => new InMemoryTokenCrypto(await derivation.exportWorkingKeys(hsmLabel)));
   const pool = createVaultPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
-  const vault = new PgVault(deps.db, pool);
+  const vault = new PostgresVault(deps.db, pool);
   const tokens = new Tokenizer({ vault, keys, random: nodeRandom, logger });
 
   const timer = setInterval(() => {

@@ -3,7 +3,6 @@ import type { HsmPort, SeedRepository } from '../domain/ports';
 import { seedHsmLabel, SeedState } from '../domain/seed';
 import type { SeedVerdictSink } from '../domain/workflowPorts';
 import type { Logger } from '../config/logger';
-import type { ActiveSeeds } from './activeSeeds';
 import type { WorkingKeyCache } from './workingKeys';
 
 export interface SeedEventMessage {
@@ -16,12 +15,15 @@ export interface SeedEventHandlerDeps {
   hsm: HsmPort;
   seeds: SeedRepository;
   verdicts: SeedVerdictSink;
-  activeSeeds: ActiveSeeds;
   logger: Logger;
   /** Identifies this token-service instance in the audit log. */
   instanceId: string;
-  /** When given, SeedActivated derives the new version's working keys ahead of the first request. */
-  workingKeys?: Pick<WorkingKeyCache, 'forSeed'>;
+  /**
+   * SeedActivated derives the new version's working keys ahead of the first request.
+   * Which version issues is not tracked here: tokenize reads it from the database
+   * per request, so the switch needs no restart and survives missed events.
+   */
+  workingKeys: Pick<WorkingKeyCache, 'forSeed'>;
   /** Fault injection for crash tests: wait this long after handling, before the ack. */
   ackDelayMs?: number;
 }
@@ -68,9 +70,7 @@ export function createSeedEventHandler(deps: SeedEventHandlerDeps) {
   }
 
   async function onSeedActivated(event: SeedActivatedEvent): Promise<void> {
-    const switched = deps.activeSeeds.activate({ seedId: event.seedId, keyring: event.keyring, version: event.version });
-    logger.info({ seedId: event.seedId, keyring: event.keyring, version: event.version, switched }, 'seed activation observed');
-    if (!deps.workingKeys) return;
+    logger.info({ seedId: event.seedId, keyring: event.keyring, version: event.version }, 'seed activation observed');
     // Only a warm-up: tokenize derives on first use anyway, so a failure here must not hold the event back.
     try {
       await deps.workingKeys.forSeed({ seedId: event.seedId, hsmLabel: seedHsmLabel(event), state: SeedState.Active });

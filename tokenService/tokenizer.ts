@@ -37,7 +37,7 @@ interface Group {
  * The token service (domain/tokenPorts.ts) over the vault and the working-key cache.
  * Every tokenize reads the keyring's mode and active seed from the database, so a
  * newly activated version is used at once and a deactivated one never issues; the
- * write re-checks both under a row lock (PrismaVault.insertIssued).
+ * write re-checks both under a row lock (PostgresVault.insertIssued).
  */
 export class Tokenizer implements TokenService {
   private readonly clock: () => Date;

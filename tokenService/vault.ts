@@ -2,7 +2,7 @@ import type { SeedState } from '../domain/seed';
 import type { TokenModeName } from '../domain/tokenPorts';
 
 /**
- * What the token service needs from the vault (adapters/db/prismaVault.ts; an
+ * What the token service needs from the vault (adapters/db/postgresVault.ts; an
  * in-memory fake in test/unit/tokenService). Rows hold the sealed value and a
  * keyed fingerprint, never a plaintext value.
  */

@@ -1,7 +1,7 @@
 /**
  * Token service: subscribes to seed events on Pulsar, checks each new seed in
- * the HSM and tells the waiting lifecycle workflow its verdict. It tracks the
- * active seed version per keyring so it can switch versions without a restart.
+ * the HSM and tells the waiting lifecycle workflow its verdict, pre-derives the
+ * working keys of a newly activated version, and runs the dataset jobs.
  */
 import { hostname } from 'node:os';
 import { PrismaSeedRepository } from '../adapters/db/prismaSeedRepository';
@@ -12,10 +12,9 @@ import { connectTemporalClient } from '../adapters/temporal/connection';
 import { TemporalSeedVerdictSink } from '../adapters/temporal/seedWorkflows';
 import { exportHsmEnvironment, loadConfig } from '../config/env';
 import { createLogger } from '../config/logger';
-import { ActiveSeeds } from '../tokenService/activeSeeds';
 import { createSeedEventHandler } from '../tokenService/seedEvents';
 import { createTokenServiceRuntime } from '../tokenService/runtime';
-import { startDatasetJobWorker } from './datasetJobWorker'; // dataset jobs (issue 3 §3)
+import { startDatasetJobWorker } from './datasetJobWorker';
 import { pulsarConfig } from './pulsarConfig';
 import { onShutdown } from './shutdown';
 
@@ -28,19 +27,14 @@ async function main(): Promise<void> {
   const db = createPrismaClient(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const seeds = new PrismaSeedRepository(db, 'token-service');
   const temporal = await connectTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
-  const activeSeeds = new ActiveSeeds(await seeds.listActive());
-  // The token service (issue 3): working keys derived in the HSM, held in memory, zeroised at shutdown.
-  // `tokenService.tokens` is the TokenService for this worker's activities (dataset jobs).
+  // Working keys derived in the HSM, held in memory, zeroised at shutdown (docs/KEYS.md).
   const tokenService = createTokenServiceRuntime({ db, config, logger });
-  // --- dataset jobs (issue 3 §3): Temporal worker on TOKEN_TASK_QUEUE running datasetJob with this TokenService ---
   const datasetJobs = await startDatasetJobWorker({ config, logger, db, tokens: tokenService.tokens });
-  // --- end dataset jobs ---
 
   const handler = createSeedEventHandler({
     hsm,
     seeds,
     verdicts: new TemporalSeedVerdictSink(temporal),
-    activeSeeds,
     workingKeys: tokenService.keys,
     logger,
     instanceId: `token-service@${hostname()}:${process.pid}`,
@@ -65,7 +59,7 @@ async function main(): Promise<void> {
 
   onShutdown(logger, async () => {
     await consumer.close();
-    await datasetJobs.stop(); // dataset jobs (issue 3 §3)
+    await datasetJobs.stop();
     await tokenService.close();
     await temporal.connection.close();
     await db.$disconnect();

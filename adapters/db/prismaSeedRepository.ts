@@ -131,11 +131,6 @@ export class PrismaSeedRepository implements SeedRepository {
     return rows.map(toSeed);
   }
 
-  async listActive(): Promise<Seed[]> {
-    const rows = await this.db.seed.findMany({ where: { state: SeedState.Active } });
-    return rows.map(toSeed);
-  }
-
   async appendAudit(entry: SeedAuditEntry): Promise<boolean> {
     return this.audit(this.db, entry);
   }

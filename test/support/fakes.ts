@@ -143,6 +143,7 @@ export class InMemorySeedRepository implements SeedRepository {
     return [...this.seeds.values()].filter((s) => s.keyring === keyring).sort((a, b) => a.version - b.version).map((s) => ({ ...s }));
   }
 
+  /** Test helper (not part of the SeedRepository port). */
   async listActive(): Promise<Seed[]> {
     return [...this.seeds.values()].filter((s) => s.state === SeedState.Active).map((s) => ({ ...s }));
   }

@@ -1,6 +1,5 @@
 import { encodeSeedEvent, type SeedActivatedEvent } from '../../../domain/events';
 import { seedHsmLabel } from '../../../domain/seed';
-import { ActiveSeeds } from '../../../tokenService/activeSeeds';
 import { createSeedEventHandler } from '../../../tokenService/seedEvents';
 import { WorkingKeyCache } from '../../../tokenService/workingKeys';
 import { FakeHsm, FakeVerdictSink, InMemorySeedRepository, silentLogger } from '../../support/fakes';
@@ -12,7 +11,7 @@ const message = { messageId: 'm1', payload: encodeSeedEvent(activated), redelive
 
 function handler(derive: (label: string) => Promise<never> | ReturnType<FakeDerivation['derive']>) {
   const workingKeys = new WorkingKeyCache(derive);
-  const handle = createSeedEventHandler({ hsm: new FakeHsm(), seeds: new InMemorySeedRepository(), verdicts: new FakeVerdictSink(), activeSeeds: new ActiveSeeds(), workingKeys, logger: silentLogger(), instanceId: 't' });
+  const handle = createSeedEventHandler({ hsm: new FakeHsm(), seeds: new InMemorySeedRepository(), verdicts: new FakeVerdictSink(), workingKeys, logger: silentLogger(), instanceId: 't' });
   return { handle, workingKeys };
 }
 

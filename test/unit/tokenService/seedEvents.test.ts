@@ -1,8 +1,9 @@
 import { encodeSeedEvent, MalformedEventError, type SeedActivatedEvent, type SeedGeneratedEvent } from '../../../domain/events';
 import { seedHsmLabel, type SeedRef } from '../../../domain/seed';
-import { ActiveSeeds } from '../../../tokenService/activeSeeds';
+import { WorkingKeyCache } from '../../../tokenService/workingKeys';
 import { createSeedEventHandler, type SeedEventMessage } from '../../../tokenService/seedEvents';
 import { FakeHsm, FakeVerdictSink, InMemorySeedRepository, silentLogger } from '../../support/fakes';
+import { FakeDerivation } from './tokenFakes';
 
 const INSTANCE = 'token-service-test-1';
 
@@ -10,9 +11,10 @@ function setup() {
   const hsm = new FakeHsm();
   const seeds = new InMemorySeedRepository();
   const verdicts = new FakeVerdictSink();
-  const activeSeeds = new ActiveSeeds();
-  const handle = createSeedEventHandler({ hsm, seeds, verdicts, activeSeeds, logger: silentLogger(), instanceId: INSTANCE });
-  return { hsm, seeds, verdicts, activeSeeds, handle };
+  const derivation = new FakeDerivation();
+  const workingKeys = new WorkingKeyCache(derivation.derive);
+  const handle = createSeedEventHandler({ hsm, seeds, verdicts, workingKeys, logger: silentLogger(), instanceId: INSTANCE });
+  return { hsm, seeds, verdicts, derivation, handle };
 }
 
 const ref: SeedRef = { seedId: '6f1c1c5e-7f36-4b43-9b8e-0d7f1f0a2b11', keyring: 'patients', version: 2 };
@@ -106,26 +108,19 @@ describe('token service: malformed messages', () => {
     ['an unknown field', Buffer.from(JSON.stringify({ ...generatedEvent('abcdef'), extra: 1 }), 'utf8')],
     ['a bad KCV', Buffer.from(JSON.stringify(generatedEvent('ABCDEF')), 'utf8')],
   ])('throws on a payload with %s so the consumer nacks it, with no verdict and no audit entry', async (_why, payload) => {
-    const { seeds, verdicts, activeSeeds, handle } = setup();
+    const { seeds, verdicts, derivation, handle } = setup();
     await expect(handle(message(payload))).rejects.toThrow(MalformedEventError);
     expect(verdicts.calls).toEqual([]);
     expect(await seeds.listAudit(ref.seedId)).toEqual([]);
-    expect(activeSeeds.get('patients')).toBeUndefined();
+    expect(derivation.derived).toEqual([]);
   });
 });
 
 describe('token service: SeedActivated', () => {
-  it('switches the keyring to the activated version without any verdict', async () => {
-    const { activeSeeds, verdicts, handle } = setup();
+  it('derives the activated version’s working keys, without any verdict', async () => {
+    const { derivation, verdicts, handle } = setup();
     await handle(message(encodeSeedEvent(activatedEvent(2))));
-    expect(activeSeeds.get('patients')).toEqual({ ...ref, version: 2 });
+    expect(derivation.derived).toEqual([seedHsmLabel({ ...ref, version: 2 })]);
     expect(verdicts.calls).toEqual([]);
-  });
-
-  it('keeps the newer version when an older activation arrives late', async () => {
-    const { activeSeeds, handle } = setup();
-    await handle(message(encodeSeedEvent(activatedEvent(3))));
-    await handle(message(encodeSeedEvent(activatedEvent(2))));
-    expect(activeSeeds.get('patients')?.version).toBe(3);
   });
 });

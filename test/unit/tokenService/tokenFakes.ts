@@ -6,7 +6,7 @@ import type { TokenModeName } from '../../../domain/tokenPorts';
 import { IssuingContextChangedError, type IssuingContext, type NewVaultEntry, type SetModeResult, type TokenVault, type VaultEntry, type VaultSeed } from '../../../tokenService/vault';
 
 /**
- * An in-memory vault with PrismaVault's rules: unique token, unique
+ * An in-memory vault with PostgresVault's rules: unique token, unique
  * (keyring, version, fingerprint) for live rows, conflicting inserts skipped,
  * the insert refused if the seed stopped being active or the mode changed.
  */
